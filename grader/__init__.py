@@ -1,0 +1,1 @@
+"""Policy reasoning, checkpoints and grading for the deploy-bot lab."""
