@@ -19,6 +19,9 @@ from grader import keys
 
 log = logging.getLogger(__name__)
 _ERROR_CODE = re.compile(r"An error occurred \(([A-Za-z0-9.]*)\)")
+# `aws s3` redraws a progress line with carriage returns; a notebook would
+# keep every frame of it.
+_PROGRESS = re.compile(r"^Completed [^\r\n]*remaining\s*$")
 
 
 class AwsCliError(Exception):
@@ -78,6 +81,16 @@ def run_aws(command_line, env, lab_dir, cwd=None, timeout=120):
     return AwsResult(
         command="aws " + command_line,
         returncode=completed.returncode,
-        stdout=keys.mask_text(completed.stdout, secrets),
+        stdout=keys.mask_text(_without_progress(completed.stdout), secrets),
         stderr=keys.mask_text(completed.stderr, secrets),
     )
+
+
+def _without_progress(text):
+    """``text`` less the progress frames of ``aws s3``, keeping what they overwrite."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        frames = [f for f in line.split("\r") if f.strip() and not _PROGRESS.match(f)]
+        if frames:
+            lines.append(frames[-1] if frames[-1].endswith("\n") else frames[-1] + "\n")
+    return "".join(lines)

@@ -127,21 +127,23 @@ def _lab_verdict(task, checkpoint_id):
     return False, [diagnoses.describe(verdict.code, **verdict.detail)]
 
 
+def _points(value):
+    return f"{value:g}"
+
+
 def _show_checkpoint(checkpoint, passed, messages):
     symbol, word, colour = ("✔", "passed", "#1a7f37") if passed else ("✘", "not yet", "#cf222e")
-    points = f"{checkpoint.points if passed else 0}/{checkpoint.points} points"
+    points = f"{_points(checkpoint.points if passed else 0)}/{_points(checkpoint.points)} points"
     text = f"{symbol} Checkpoint {checkpoint.step_label} ({checkpoint.id}): {word}, {points}"
     try:
-        from IPython.display import HTML, display
+        from IPython.display import display
     except ImportError:
         print(text)
         return
     body = "".join(f"<div>{html.escape(m)}</div>" for m in messages)
-    display(
-        HTML(
-            f'<div style="border-left:4px solid {colour};padding:4px 8px">'
-            f"<strong>{html.escape(text)}</strong>{body}</div>"
-        ),
-        metadata={"text/plain": text},
+    page = (
+        f'<div class="deploy-bot-check" style="border-left:4px solid {colour};'
+        f'padding:4px 8px"><strong>{html.escape(text)}</strong>{body}</div>'
     )
+    display({"text/html": page, "text/plain": text}, raw=True)
     sys.stdout.flush()
