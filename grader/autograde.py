@@ -36,7 +36,9 @@ class DropDuplicateIds(DeduplicateIds):
         if grade_id is None:
             return cell, resources
         if grade_id in self.grade_ids:
-            self.log.warning("Cell %r appears more than once; ignoring the copy", grade_id)
+            self.log.warning(
+                "Cell %r appears more than once; ignoring the copy", grade_id
+            )
             del cell.metadata["nbgrader"]
             return cell, resources
         self.grade_ids.add(grade_id)

@@ -87,7 +87,10 @@ def _nbgrader(course_dir, *args, check=True):
 
 
 def grade_class(submissions_dir, out_dir, source_dir, assignment=ASSIGNMENT):
-    """Grade every student in ``submissions_dir``; write CSV and feedback to ``out_dir``."""
+    """Grade every student in ``submissions_dir``; write grades and feedback.
+
+    Returns a ClassGrades with the CSV's path, the feedback folder and the scores.
+    """
     students = find_students(submissions_dir, assignment)
     source = Path(source_dir) / assignment
     if not source.is_dir():

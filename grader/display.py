@@ -54,7 +54,10 @@ def _register_with_ipython():
         return
     shell.register_magic_function(_aws_magic, magic_kind="line", magic_name="aws")
     handled = (
-        CheckpointFailed, awscli.AwsCliError, steps.MissingPolicyFile, steps.StepFailed
+        CheckpointFailed,
+        awscli.AwsCliError,
+        steps.MissingPolicyFile,
+        steps.StepFailed,
     )
     shell.set_custom_exc(handled, _show_without_traceback)
 
@@ -115,7 +118,9 @@ def _policy_verdict(task, checkpoint_id):
         and checkpoint_id in diagnoses.checkpoints_of(d["code"])
     ]
     if not passed and not relevant:
-        relevant = [d["message"] for d in report["diagnoses"] if d["severity"] == "error"]
+        relevant = [
+            d["message"] for d in report["diagnoses"] if d["severity"] == "error"
+        ]
     return passed, relevant
 
 
@@ -132,9 +137,13 @@ def _points(value):
 
 
 def _show_checkpoint(checkpoint, passed, messages):
-    symbol, word, colour = ("✔", "passed", "#1a7f37") if passed else ("✘", "not yet", "#cf222e")
-    points = f"{_points(checkpoint.points if passed else 0)}/{_points(checkpoint.points)} points"
-    text = f"{symbol} Checkpoint {checkpoint.step_label} ({checkpoint.id}): {word}, {points}"
+    symbol, word, colour = (
+        ("✔", "passed", "#1a7f37") if passed else ("✘", "not yet", "#cf222e")
+    )
+    earned = checkpoint.points if passed else 0
+    points = f"{_points(earned)}/{_points(checkpoint.points)} points"
+    text = f"{symbol} Checkpoint {checkpoint.step_label} ({checkpoint.id}): {word}"
+    text += f", {points}"
     try:
         from IPython.display import display
     except ImportError:

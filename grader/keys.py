@@ -25,7 +25,8 @@ class AccessKey:
     secret: str
 
     def __repr__(self):
-        return f"AccessKey(user={self.user!r}, id={self.id!r}, secret={mask(self.secret)!r})"
+        masked = mask(self.secret)
+        return f"AccessKey(user={self.user!r}, id={self.id!r}, secret={masked!r})"
 
     __str__ = __repr__
 

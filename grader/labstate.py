@@ -58,7 +58,10 @@ def read_lab_state(lab, task):
     user, account = task.user_name, task.account
     admin = lab.session()
     iam = admin.client("iam")
-    state = {"user_name": user, "expected_user_arn": f"arn:aws:iam::{account}:user/{user}"}
+    state = {
+        "user_name": user,
+        "expected_user_arn": f"arn:aws:iam::{account}:user/{user}",
+    }
     try:
         iam.get_user(UserName=user)
         state["user_exists"] = True
@@ -74,7 +77,9 @@ def read_lab_state(lab, task):
         k.id for k in keys.load_access_keys(lab.lab_dir) if k.user == user
     )
     store = keys.store_path(lab.lab_dir)
-    state["store_mode"] = stat.S_IMODE(os.stat(store).st_mode) if store.exists() else None
+    state["store_mode"] = (
+        stat.S_IMODE(os.stat(store).st_mode) if store.exists() else None
+    )
     state.update(_policy_facts(iam, task))
     return LabState(**state, **_identity(lab, task))
 

@@ -75,7 +75,9 @@ def _ensure_access_key(lab, task, iam, workdir):
     created = iam.create_access_key(UserName=task.user_name)["AccessKey"]
     keys.save_access_key(
         lab.lab_dir,
-        keys.AccessKey(task.user_name, created["AccessKeyId"], created["SecretAccessKey"]),
+        keys.AccessKey(
+            task.user_name, created["AccessKeyId"], created["SecretAccessKey"]
+        ),
     )
     log.info("created an access key for %s", task.user_name)
 
@@ -103,7 +105,8 @@ def _create_policy(iam, task, path):
         detail = error.response.get("Error", {})
         raise StepFailed(
             f"IAM refused {path}: ({detail.get('Code')}) {detail.get('Message')}\n"
-            "Fix the policy in 02-write-policy, run its cell again, then rerun this notebook."
+            "Fix the policy in 02-write-policy, run its cell again, "
+            "then rerun this notebook."
         ) from None
     log.info("created %s from %s", task.policy_name, path)
 

@@ -14,7 +14,9 @@ def test_mask_keeps_only_the_last_four_characters():
 
 
 def test_mask_text_masks_secret_fields_and_known_secrets():
-    output = json.dumps({"AccessKey": {"SecretAccessKey": SECRET, "AccessKeyId": "AKIA1"}})
+    output = json.dumps(
+        {"AccessKey": {"SecretAccessKey": SECRET, "AccessKeyId": "AKIA1"}}
+    )
     masked = keys.mask_text(output + "\nplain " + SECRET, secrets=[SECRET])
     assert SECRET not in masked
     assert masked.count("EKEY") == 2
@@ -41,9 +43,17 @@ def test_store_is_created_with_mode_0600_and_round_trips(tmp_path):
 
 def test_keys_from_cli_output_reads_create_access_key_json():
     output = json.dumps(
-        {"AccessKey": {"UserName": "deploy-bot", "AccessKeyId": "AKIA1",
-                       "SecretAccessKey": SECRET, "Status": "Active"}}
+        {
+            "AccessKey": {
+                "UserName": "deploy-bot",
+                "AccessKeyId": "AKIA1",
+                "SecretAccessKey": SECRET,
+                "Status": "Active",
+            }
+        }
     )
-    assert keys.keys_from_cli_output(output) == keys.AccessKey("deploy-bot", "AKIA1", SECRET)
+    assert keys.keys_from_cli_output(output) == keys.AccessKey(
+        "deploy-bot", "AKIA1", SECRET
+    )
     assert keys.keys_from_cli_output("not json") is None
     assert keys.keys_from_cli_output('{"User": {}}') is None

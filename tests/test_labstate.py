@@ -10,9 +10,15 @@ POLICY = "arn:aws:iam::123456789012:policy/DeployBotPolicy"
 
 def _state(**changes):
     done = dict(
-        user_name="deploy-bot", user_exists=True, active_key_ids=("AKIA1",),
-        stored_key_ids=("AKIA1",), store_mode=0o600, policy_arn=POLICY,
-        policy_is_local=True, attached_policy_arns=(POLICY,), identity_arn=BOT,
+        user_name="deploy-bot",
+        user_exists=True,
+        active_key_ids=("AKIA1",),
+        stored_key_ids=("AKIA1",),
+        store_mode=0o600,
+        policy_arn=POLICY,
+        policy_is_local=True,
+        attached_policy_arns=(POLICY,),
+        identity_arn=BOT,
         expected_user_arn=BOT,
     )
     done.update(changes)
@@ -21,8 +27,13 @@ def _state(**changes):
 
 @pytest.mark.parametrize(
     "checkpoint",
-    ["user_no_console", "access_keys_stored", "policy_created", "policy_attached",
-     "identity_verified"],
+    [
+        "user_no_console",
+        "access_keys_stored",
+        "policy_created",
+        "policy_attached",
+        "identity_verified",
+    ],
 )
 def test_finished_lab_passes_every_lab_checkpoint(checkpoint):
     assert judge_lab_checkpoint(checkpoint, _state()).passed
@@ -36,18 +47,34 @@ def test_finished_lab_passes_every_lab_checkpoint(checkpoint):
         ("access_keys_stored", {"active_key_ids": ()}, "access_key_missing"),
         ("access_keys_stored", {"stored_key_ids": ()}, "access_key_not_stored"),
         ("access_keys_stored", {"store_mode": 0o644}, "access_key_not_stored"),
-        ("access_keys_stored", {"stored_key_ids": ("AKIAOLD",)}, "access_key_not_stored"),
+        (
+            "access_keys_stored",
+            {"stored_key_ids": ("AKIAOLD",)},
+            "access_key_not_stored",
+        ),
         ("policy_created", {"policy_arn": None}, "policy_not_created"),
         ("policy_attached", {"attached_policy_arns": ()}, "policy_not_attached"),
         ("policy_attached", {"policy_arn": None}, "policy_not_created"),
-        ("identity_verified", {"identity_arn": None, "identity_error": "InvalidClientTokenId"},
-         "invalid_client_token_id"),
-        ("identity_verified", {"identity_arn": None, "identity_error": "SignatureDoesNotMatch"},
-         "signature_does_not_match"),
-        ("identity_verified", {"identity_arn": None, "identity_error": "ProfileNotFound"},
-         "profile_missing"),
-        ("identity_verified", {"identity_arn": "arn:aws:iam::123456789012:user/admin"},
-         "wrong_identity"),
+        (
+            "identity_verified",
+            {"identity_arn": None, "identity_error": "InvalidClientTokenId"},
+            "invalid_client_token_id",
+        ),
+        (
+            "identity_verified",
+            {"identity_arn": None, "identity_error": "SignatureDoesNotMatch"},
+            "signature_does_not_match",
+        ),
+        (
+            "identity_verified",
+            {"identity_arn": None, "identity_error": "ProfileNotFound"},
+            "profile_missing",
+        ),
+        (
+            "identity_verified",
+            {"identity_arn": "arn:aws:iam::123456789012:user/admin"},
+            "wrong_identity",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

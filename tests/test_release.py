@@ -17,22 +17,35 @@ RELEASE = REPO / "notebooks" / "deploy-bot"
 
 def _generate(root, release_dir, tmp_path):
     """Run the real nbgrader generate_assignment with the repository's config."""
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = dict(
+        os.environ,
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+    )
     subprocess.run(
         [
-            sys.executable, "-m", "nbgrader", "generate_assignment", "deploy-bot",
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            "deploy-bot",
             "--force",
             f"--CourseDirectory.root={root}",
             f"--CourseDirectory.release_directory={release_dir}",
             f"--CourseDirectory.db_url=sqlite:///{tmp_path / 'gradebook.db'}",
         ],
-        cwd=REPO, env=env, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return Path(release_dir) / "deploy-bot"
 
 
 def _files(folder):
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+    )
 
 
 def _answer_cell(path):
@@ -66,7 +79,7 @@ def test_release_answer_cell_is_a_json_skeleton_that_writes_the_file():
 
 def test_release_holds_no_solution():
     solution = _answer_cell(SOURCE / "02-write-policy.ipynb")[0].source
-    policy_lines = [l.strip() for l in solution.splitlines() if "arn:aws" in l]
+    policy_lines = [x.strip() for x in solution.splitlines() if "arn:aws" in x]
     assert policy_lines
     for path in RELEASE.glob("*.ipynb"):
         text = path.read_text()
