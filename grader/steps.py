@@ -167,10 +167,7 @@ def policy_swapped(lab, policy_file, policy_name="DeployBotPolicy"):
     if len(versions) >= 5:
         iam.delete_policy_version(PolicyArn=arn, VersionId=spare[0]["VersionId"])
 
-    document = Path(policy_file).read_text(encoding="utf-8")
-    created = iam.create_policy_version(
-        PolicyArn=arn, PolicyDocument=document, SetAsDefault=True
-    )["PolicyVersion"]["VersionId"]
+    created = _create_version(iam, arn, Path(policy_file))
     try:
         yield created
     finally:
@@ -178,9 +175,28 @@ def policy_swapped(lab, policy_file, policy_name="DeployBotPolicy"):
         iam.delete_policy_version(PolicyArn=arn, VersionId=created)
 
 
+def _create_version(iam, arn, path):
+    try:
+        document = path.read_text(encoding="utf-8")
+        answer = iam.create_policy_version(
+            PolicyArn=arn, PolicyDocument=document, SetAsDefault=True
+        )
+    except (OSError, UnicodeDecodeError) as error:
+        raise StepFailed(f"cannot read {path}: {error}") from None
+    except botocore.exceptions.ClientError as error:
+        detail = error.response.get("Error", {})
+        raise StepFailed(
+            f"IAM refused {path}: ({detail.get('Code')}) {detail.get('Message')}"
+        ) from None
+    return answer["PolicyVersion"]["VersionId"]
+
+
 def _policy_arn(iam, policy_name):
     for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
         for policy in page["Policies"]:
             if policy["PolicyName"] == policy_name:
                 return policy["Arn"]
-    raise LookupError(f"no customer-managed policy named {policy_name}")
+    raise StepFailed(
+        f"there is no customer-managed policy named {policy_name} in this lab yet: "
+        "create it in 03-attach-policy first"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from grader import keys
 from grader.emulator import LAB_DIR_VARIABLE, Lab, start_embedded
 
 LOOPBACK_HOSTS = "127.0.0.1,localhost,::1"
@@ -57,10 +58,12 @@ def emulator(tmp_path_factory, isolated_aws_environment) -> Iterator[Lab]:
 def lab(emulator: Lab, monkeypatch) -> Lab:
     """The emulator, freshly reset, with this test's environment pointed at it.
 
-    The lab's AWS files start over with only the admin's default profile.
+    The lab's AWS files start over with only the admin's default profile, and
+    its key store is emptied.
     """
     emulator.reset()
     shutil.rmtree(emulator.config_file.parent, ignore_errors=True)
+    keys.store_path(emulator.lab_dir).unlink(missing_ok=True)
     emulator.write_default_profile()
 
     env = emulator.environ()
