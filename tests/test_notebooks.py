@@ -151,3 +151,27 @@ def test_notebooks_in_order_share_one_lab_and_never_show_a_secret(shared_lab, tm
     artifacts.mkdir(parents=True, exist_ok=True)
     for name, book in executed.items():
         nbformat.write(book, artifacts / name)
+
+
+def _stored_secrets(lab_dir):
+    return [
+        line
+        for line in (lab_dir / "access-keys.json").read_text().split('"')
+        if SECRET_SHAPE.fullmatch(line)
+    ]
+
+
+def test_release_notebooks_that_handle_keys_never_show_a_secret(shared_lab, tmp_path):
+    """The student release runs 01 to 04 as handed out: errors allowed, no secret."""
+    lab_dir, env = shared_lab
+    release = tmp_path / "release" / "deploy-bot"
+    shutil.copytree(REPO / "notebooks" / "deploy-bot", release)
+    texts = {}
+    for path in sorted(release.glob("0[1-4]-*.ipynb")):
+        texts[path.name] = nbformat.writes(_execute(path, env))
+
+    secrets = _stored_secrets(lab_dir)
+    assert secrets, "the lab stored no secret, so the search below proves nothing"
+    for name, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"{name} shows a secret access key in full"
