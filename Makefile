@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# JupyterLab runs inside the lab's environment, so kernels and terminals
+# alike use the emulator and the lab's AWS files, never ~/.aws.
 lab: install
-	$(BIN)/python -m grader.emulator start --lab-dir $(LAB_DIR)
-	DEPLOY_BOT_LAB_DIR=$(LAB_DIR) $(BIN)/jupyter lab --ip=127.0.0.1 \
-		--ServerApp.root_dir=notebooks $(ROOT_FLAG)
+	$(BIN)/python -m grader.emulator exec --lab-dir $(LAB_DIR) -- \
+		$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 lab-stop: install
 	$(BIN)/python -m grader.emulator stop --lab-dir $(LAB_DIR)

@@ -6,6 +6,7 @@ is the real awscli installed beside this package; the lab's environment
 points it at the local emulator and at the lab's own config files.
 """
 
+import configparser
 import logging
 import re
 import shlex
@@ -63,7 +64,12 @@ def run_aws(command_line, env, lab_dir, cwd=None, timeout=120):
     A created access key is saved to the lab's key store before anything
     is shown, and every secret in the output is masked.
     """
-    args = shlex.split(command_line)
+    try:
+        args = shlex.split(command_line)
+    except ValueError as error:
+        raise AwsCliError(
+            "aws " + command_line, 2, f"aws: {error} in: aws {command_line}"
+        )
     completed = subprocess.run(
         [aws_executable(), *args],
         env=env,
@@ -77,6 +83,7 @@ def run_aws(command_line, env, lab_dir, cwd=None, timeout=120):
     if created is not None:
         keys.save_access_key(lab_dir, created)
     secrets = [k.secret for k in keys.load_access_keys(lab_dir)]
+    secrets += _profile_secrets(env.get("AWS_SHARED_CREDENTIALS_FILE"))
     log.info("aws %s -> %d", args[:2], completed.returncode)
     return AwsResult(
         command="aws " + command_line,
@@ -84,6 +91,22 @@ def run_aws(command_line, env, lab_dir, cwd=None, timeout=120):
         stdout=keys.mask_text(_without_progress(completed.stdout), secrets),
         stderr=keys.mask_text(completed.stderr, secrets),
     )
+
+
+def _profile_secrets(credentials_file):
+    """Every secret in the lab's credentials file, the administrator's included."""
+    if not credentials_file:
+        return []
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(credentials_file)
+    except configparser.Error:
+        return []
+    return [
+        parser.get(section, "aws_secret_access_key")
+        for section in parser.sections()
+        if parser.has_option(section, "aws_secret_access_key")
+    ]
 
 
 def _without_progress(text):

@@ -70,7 +70,12 @@ def _run_check(args: argparse.Namespace) -> int:
     try:
         report = check_policy_file(args.policy, task)
     except PolicyFileError as error:
-        raise SetupError(f"{error} (write the policy file first, step 3)") from error
+        hint = (
+            ""
+            if Path(args.policy).exists()
+            else " (write the policy file first, step 3)"
+        )
+        raise SetupError(f"{error}{hint}") from error
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

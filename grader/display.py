@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from grader import awscli, diagnoses, labstate, steps
+from grader.policy import PolicyFileError
 from grader.report import check_policy_file
 from grader.task import load_task
 
@@ -41,7 +42,8 @@ def start_notebook(task_file="task.json"):
 
 def rebuild(needs):
     """Bring the tutorial steps named in ``needs`` up to date (see grader.steps)."""
-    steps.prepare(_session["lab"], _session["task"], needs)
+    for change in steps.prepare(_session["lab"], _session["task"], needs):
+        print(f"Rebuilt: {change}.")
 
 
 def _register_with_ipython():
@@ -109,7 +111,10 @@ def _policy_verdict(task, checkpoint_id):
     path = Path(task.policy_file)
     if not path.exists():
         return False, [f"{path} does not exist yet: run the policy cell above."]
-    report = check_policy_file(path, task).to_dict()
+    try:
+        report = check_policy_file(path, task).to_dict()
+    except PolicyFileError as error:
+        return False, [f"{path} cannot be read: {error}"]
     passed = bool(report["checkpoints"].get(checkpoint_id))
     relevant = [
         d["message"]
@@ -121,6 +126,11 @@ def _policy_verdict(task, checkpoint_id):
         relevant = [
             d["message"] for d in report["diagnoses"] if d["severity"] == "error"
         ]
+    if report["errors"]:
+        relevant.append(
+            "Line numbers count lines of the file, which starts on the line "
+            "after %%writefile in the cell."
+        )
     return passed, relevant
 
 

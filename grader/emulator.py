@@ -735,11 +735,16 @@ def _parser() -> argparse.ArgumentParser:
         ("start", "start a detached emulator and print its endpoint"),
         ("stop", "stop the emulator of a lab directory"),
         ("status", "print the endpoint of a running emulator"),
+        ("exec", "start the emulator if needed, then run a command inside the lab"),
     ]:
         command = commands.add_parser(name, help=summary, description=summary)
         command.add_argument(
             "--lab-dir", type=Path, required=True, help="holds emulator.json"
         )
+        if name == "exec":
+            command.add_argument(
+                "program", nargs=argparse.REMAINDER, help="the command and its args"
+            )
         if name in ("serve", "start"):
             command.add_argument(
                 "--port", type=int, default=0, help="on 127.0.0.1; 0 picks a free one"
@@ -773,6 +778,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "start":
         print(start(args.lab_dir, args.port, args.verbose).endpoint)
         return 0
+    if args.command == "exec":
+        return _exec_in_lab(args.lab_dir, args.program)
     if args.command == "stop":
         stopped = stop(args.lab_dir)
         print(f"stopped pid {stopped.pid}" if stopped else "not running")
@@ -780,6 +787,24 @@ def _run(args: argparse.Namespace) -> int:
     info = status(args.lab_dir)
     print(f"{info.endpoint} pid {info.pid}" if info else "not running")
     return 0 if info else 1
+
+
+def _exec_in_lab(lab_dir: Path, program: list[str]) -> int:
+    """Replace this process with ``program``, run in the lab's environment.
+
+    Everything the program starts inherits the lab: JupyterLab's kernels and
+    its terminals alike, so a student's own ``aws`` in a terminal talks to the
+    emulator and the lab's files, never to ``~/.aws`` or to AWS.
+    """
+    if program[:1] == ["--"]:
+        program = program[1:]
+    if not program:
+        raise EmulatorError("exec needs a command to run, e.g. -- jupyter lab")
+    info = start(lab_dir)
+    lab = Lab(Path(lab_dir).resolve(), info.endpoint)
+    lab.write_default_profile()
+    sys.stdout.flush()
+    os.execvpe(program[0], program, lab.environ())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ already exists is kept, and the policy comes from the student's own saved
 
 import configparser
 import contextlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -35,6 +36,8 @@ _DEPENDS_ON = {"attachment": "policy"}
 def prepare(lab, task, needs, workdir="."):
     """Make sure each step named in ``needs`` has happened, in tutorial order.
 
+    Returns one sentence for each change made, for the notebook to show.
+
     A step that cannot be rebuilt (a missing or rejected policy file) does
     not stop the steps that do not depend on it; the first failure is
     raised once the others are done.
@@ -43,16 +46,19 @@ def prepare(lab, task, needs, workdir="."):
     if unknown:
         raise ValueError(f"unknown steps {sorted(unknown)}; known: {STEPS}")
     iam = lab.session().client("iam")
-    failed = {}
+    failed, changes = {}, []
     for step in (s for s in STEPS if s in needs):
         if _DEPENDS_ON.get(step) in failed:
             continue
         try:
-            _ACTIONS[step](lab, task, iam, Path(workdir))
+            change = _ACTIONS[step](lab, task, iam, Path(workdir))
         except (MissingPolicyFile, StepFailed) as error:
             failed[step] = error
+        else:
+            changes += [change] if change else []
     if failed:
         raise next(iter(failed.values()))
+    return changes
 
 
 def _ensure_user(lab, task, iam, workdir):
@@ -90,9 +96,35 @@ def _ensure_policy(lab, task, iam, workdir):
         )
     arn = f"arn:aws:iam::{task.account}:policy/{task.policy_name}"
     try:
-        iam.get_policy(PolicyArn=arn)
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except botocore.exceptions.ClientError:
         _create_policy(iam, task, path)
+        return f"created {task.policy_name} from {path}"
+    return _sync_policy(iam, arn, policy["DefaultVersionId"], path)
+
+
+def _sync_policy(iam, arn, default_version, path):
+    """Make IAM's copy match the file when the student changed the file since."""
+    try:
+        wanted = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    held = iam.get_policy_version(PolicyArn=arn, VersionId=default_version)
+    if held["PolicyVersion"]["Document"] == wanted:
+        return None
+    _make_room_for_a_version(iam, arn)
+    _create_version(iam, arn, path)
+    return f"updated {arn.rsplit('/', 1)[1]} in IAM to match your {path.name}"
+
+
+def _make_room_for_a_version(iam, arn):
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    spare = sorted(
+        (v for v in versions if not v["IsDefaultVersion"]),
+        key=lambda v: v["CreateDate"],
+    )
+    if len(versions) >= 5:
+        iam.delete_policy_version(PolicyArn=arn, VersionId=spare[0]["VersionId"])
 
 
 def _create_policy(iam, task, path):
@@ -163,10 +195,7 @@ def policy_swapped(lab, policy_file, policy_name="DeployBotPolicy"):
     arn = _policy_arn(iam, policy_name)
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     previous = next(v["VersionId"] for v in versions if v["IsDefaultVersion"])
-    spare = [v for v in versions if not v["IsDefaultVersion"]]
-    if len(versions) >= 5:
-        iam.delete_policy_version(PolicyArn=arn, VersionId=spare[0]["VersionId"])
-
+    _make_room_for_a_version(iam, arn)
     created = _create_version(iam, arn, Path(policy_file))
     try:
         yield created

@@ -1004,3 +1004,43 @@ def test_emulator_json_pointing_elsewhere_is_refused(tmp_path, monkeypatch):
     done = emulator_cli("status", "--lab-dir", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.startswith("Error: Refusing to use the emulator at")
+
+
+@pytest.mark.slow
+def test_exec_runs_a_program_inside_the_lab_and_nothing_reads_home(tmp_path):
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text(
+        "[bogus]\naws_access_key_id = AKIABOGUS\naws_secret_access_key = x\n"
+    )
+    before = (home / ".aws" / "credentials").read_bytes()
+    env = dict(os.environ, HOME=str(home), AWS_PROFILE="bogus", AWS_REGION="eu-west-3")
+    lab_dir = tmp_path / "lab"
+    aws = str(Path(sys.executable).with_name("aws"))
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.emulator",
+                "exec",
+                "--lab-dir",
+                str(lab_dir),
+                "--",
+                aws,
+                "sts",
+                "get-caller-identity",
+                "--output",
+                "json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["Arn"].endswith(":user/admin")
+    finally:
+        emulator.stop(lab_dir)
+    assert (home / ".aws" / "credentials").read_bytes() == before
+    assert sorted(p.name for p in (home / ".aws").iterdir()) == ["credentials"]

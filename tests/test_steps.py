@@ -97,3 +97,18 @@ def test_policy_swapped_without_the_policy_says_which_step_is_missing(lab, workd
     with pytest.raises(steps.StepFailed, match="03-attach-policy"):
         with steps.policy_swapped(lab, workdir / "deploy-bot-policy.json"):
             pass
+
+
+def test_prepare_brings_iams_copy_up_to_date_with_a_changed_file(lab, workdir):
+    steps.prepare(lab, TASK, steps.STEPS, workdir)
+    fixed = {**GOOD, "Statement": GOOD["Statement"][:1]}
+    (workdir / "deploy-bot-policy.json").write_text(json.dumps(fixed))
+    changes = steps.prepare(lab, TASK, steps.STEPS, workdir)
+    assert changes == [
+        "updated DeployBotPolicy in IAM to match your deploy-bot-policy.json"
+    ]
+    iam = _iam(lab)
+    default = iam.get_policy(PolicyArn=POLICY_ARN)["Policy"]["DefaultVersionId"]
+    held = iam.get_policy_version(PolicyArn=POLICY_ARN, VersionId=default)
+    assert held["PolicyVersion"]["Document"] == fixed
+    assert steps.prepare(lab, TASK, steps.STEPS, workdir) == []
