@@ -2,6 +2,7 @@
 
 import csv
 import filecmp
+import html
 import os
 import subprocess
 import sys
@@ -99,10 +100,34 @@ def test_feedback_names_the_diagnosis(graded, student):
 
 def test_planted_solution_file_does_not_reach_the_graded_copy(graded):
     out, _ = graded
-    graded_copy = out / "course" / "autograded" / "plantedfile" / "deploy-bot"
+    copies = list((out / "work" / "plantedfile").glob("*/course/autograded"))
+    graded_copy = copies[0] / "plantedfile" / "deploy-bot"
     assert graded_copy.is_dir()
     planted = (
         classroom.CLASS_DIR / "plantedfile" / "deploy-bot" / "deploy-bot-policy.json"
     )
     copied = graded_copy / "deploy-bot-policy.json"
     assert not copied.exists() or copied.read_text() != planted.read_text()
+
+
+def test_checkpoints_csv_agrees_with_grades_csv(graded):
+    out, _ = graded
+    with open(out / "checkpoints.csv", newline="") as handle:
+        rows = {r["student_id"]: r for r in csv.DictReader(handle)}
+    for student, (score, _) in _scores(out / "grades.csv").items():
+        assert float(rows[student]["score"]) == score
+        assert rows[student]["review"] == "", rows[student]["notes"]
+
+
+def test_the_complete_solution_does_not_leak_into_feedback(graded):
+    out, _ = graded
+    solution = classroom._solution_text().partition("\n")[2]
+    lines = [
+        line.strip().rstrip(",")
+        for line in solution.splitlines()
+        if '"Sid"' in line or "arn:" in line
+    ]
+    for page in (out / "feedback" / "complete").glob("*.html"):
+        text = page.read_text()
+        for fragment in [solution, *lines]:
+            assert fragment not in text and html.escape(fragment) not in text, page
