@@ -135,6 +135,27 @@ def _nbgrader(course_dir, *args, env=None, timeout=None):
     return process.returncode, output, timed_out
 
 
+def _ungraded_notebooks(folder, names):
+    """Notebooks with no graded cell: they earn no points, so grading skips them.
+
+    Running them would only cost time (the deploy and stretch-goal notebooks
+    make most of the lab's aws calls); their feedback page says so.
+    """
+    return {
+        name
+        for name in names
+        if name.endswith(".ipynb") and not _has_grade_cell(Path(folder) / name)
+    }
+
+
+def _has_grade_cell(path):
+    book = json.loads(path.read_text(encoding="utf-8"))
+    return any(
+        cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+        for cell in book.get("cells", [])
+    )
+
+
 def prepare_course(out_dir, source, assignment):
     """The run's course folder, with the gradebook made by generate_assignment."""
     course = out_dir / "course"
@@ -144,7 +165,7 @@ def prepare_course(out_dir, source, assignment):
     shutil.rmtree(course, ignore_errors=True)
     course.mkdir(parents=True)
     write_course_config(course)
-    shutil.copytree(source, course / "source" / assignment)
+    shutil.copytree(source, course / "source" / assignment, ignore=_ungraded_notebooks)
     code, _, _ = _nbgrader(course, "generate_assignment", assignment, "--force")
     if code != 0 or not (course / "gradebook.db").exists():
         raise GradingSetupError(

@@ -45,7 +45,9 @@ def render_page(row, stem):
     if notes:
         parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     if not checkpoints:
-        parts.append("<p>This notebook has no graded checkpoint.</p>")
+        parts.append(
+            "<p>This notebook has no graded checkpoint, so grading does not run it.</p>"
+        )
     for check in checkpoints:
         parts.append(_section(check))
     parts.append("</body></html>\n")

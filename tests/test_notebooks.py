@@ -1,10 +1,11 @@
-"""The solution notebooks run for real, both ways a student's kernel meets the lab.
+"""The notebooks run for real, both ways a student's kernel meets the lab.
 
 - nbval runs each notebook alone in a fresh kernel with no lab running, so
   each one starts an embedded emulator and rebuilds earlier steps itself
   (the way nbgrader's autograde runs them).
-- nbclient runs them in order against one emulator started the way
-  ``make lab`` starts it, so state flows from notebook to notebook.
+- nbclient runs the student release, with the answer filled in, in order
+  against one emulator started the way ``make lab`` starts it, so state flows
+  from notebook to notebook, and searches every output for a secret key.
 """
 
 import os
@@ -128,19 +129,33 @@ def _errors(book):
             yield cell.source.splitlines()[0], failed
 
 
-def test_notebooks_in_order_share_one_lab_and_never_show_a_secret(shared_lab, tmp_path):
+def _student_release_with_the_answer(tmp_path):
+    """The release as a student has it, with the solution typed into the answer."""
+    release = tmp_path / "release" / "deploy-bot"
+    shutil.copytree(REPO / "notebooks" / "deploy-bot", release)
+    source = nbformat.read(SOURCE / "02-write-policy.ipynb", as_version=4)
+    answer = next(c for c in source.cells if _grade_id(c) == "policy").source
+    book = nbformat.read(release / "02-write-policy.ipynb", as_version=4)
+    next(c for c in book.cells if _grade_id(c) == "policy").source = answer
+    nbformat.write(book, release / "02-write-policy.ipynb")
+    return release
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def test_student_notebooks_in_order_share_one_lab_and_never_show_a_secret(
+    shared_lab, tmp_path
+):
     lab_dir, env = shared_lab
-    assignment = _copy_assignment(tmp_path)
+    release = _student_release_with_the_answer(tmp_path)
     executed = {}
-    for path in sorted(assignment.glob("*.ipynb")):
+    for path in sorted(release.glob("*.ipynb")):
         executed[path.name] = _execute(path, env)
         assert list(_errors(executed[path.name])) == [], path.name
 
-    secrets = [
-        line
-        for line in (lab_dir / "access-keys.json").read_text().split('"')
-        if SECRET_SHAPE.fullmatch(line)
-    ]
+    secrets = _stored_secrets(lab_dir)
     assert secrets, "the lab stored no secret, so the search below proves nothing"
     for name, book in executed.items():
         text = nbformat.writes(book)
@@ -159,19 +174,3 @@ def _stored_secrets(lab_dir):
         for line in (lab_dir / "access-keys.json").read_text().split('"')
         if SECRET_SHAPE.fullmatch(line)
     ]
-
-
-def test_release_notebooks_that_handle_keys_never_show_a_secret(shared_lab, tmp_path):
-    """The student release runs 01 to 04 as handed out: errors allowed, no secret."""
-    lab_dir, env = shared_lab
-    release = tmp_path / "release" / "deploy-bot"
-    shutil.copytree(REPO / "notebooks" / "deploy-bot", release)
-    texts = {}
-    for path in sorted(release.glob("0[1-4]-*.ipynb")):
-        texts[path.name] = nbformat.writes(_execute(path, env))
-
-    secrets = _stored_secrets(lab_dir)
-    assert secrets, "the lab stored no secret, so the search below proves nothing"
-    for name, text in texts.items():
-        for secret in secrets:
-            assert secret not in text, f"{name} shows a secret access key in full"
