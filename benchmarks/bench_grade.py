@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from grader.batch import grading_environment  # noqa: E402
 from tests import classroom  # noqa: E402
 
 ASSIGNMENT = "deploy-bot"
@@ -37,14 +38,6 @@ c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
 c.CourseDirectory.ignore = {ignore!r}
 c.Execute.timeout = 60
 """
-
-
-def _env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.pop("DEPLOY_BOT_LAB_DIR", None)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.update(extra or {})
-    return env
 
 
 def build(target, count):
@@ -80,7 +73,7 @@ def _nbgrader(course, *args):
     subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env=_env(),
+        env=grading_environment(),
         capture_output=True,
         check=False,
     )
@@ -102,7 +95,7 @@ def time_grader(class_dir, work, workers):
             str(workers),
         ],
         cwd=REPO,
-        env=_env(),
+        env=grading_environment(),
         capture_output=True,
         check=False,
     )
@@ -151,7 +144,7 @@ def main(argv=None):
     parser.add_argument("count", nargs="?", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    os.environ["PATH"] = _env()["PATH"]
+    os.environ["PATH"] = grading_environment()["PATH"]
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:
         work = Path(scratch)
         class_dir = build(work / "class", args.count)

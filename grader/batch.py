@@ -104,7 +104,12 @@ def find_students(submissions_dir, assignment=ASSIGNMENT, scratch_dir=None):
         raise GradingSetupError(str(error)) from error
 
 
-def _env(extra=None):
+def grading_environment(extra=None):
+    """This process's environment without AWS settings or a lab, venv first on PATH.
+
+    nbgrader runs ``alembic`` from PATH, and a student's kernel must start its
+    lab from scratch, never from the instructor's own AWS configuration.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.pop("DEPLOY_BOT_LAB_DIR", None)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -118,7 +123,7 @@ def _nbgrader(course_dir, *args, env=None, timeout=None):
     process = subprocess.Popen(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course_dir,
-        env=env or _env(),
+        env=env or grading_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -326,7 +331,7 @@ def grade_submission(context, submission):
         runtime = Path(tempfile.mkdtemp(prefix="dbg-"))
         course = _student_course(context, submission, work, runtime)
         lab = start_embedded(work / "lab")
-        env = _env(
+        env = grading_environment(
             {
                 "DEPLOY_BOT_LAB_DIR": str(lab.lab_dir),
                 "JUPYTER_RUNTIME_DIR": str(runtime),
