@@ -151,16 +151,21 @@ STUDENTS = {
 }
 
 
+def _fresh_submission(target, student):
+    """An empty submission folder for ``student`` and the release's notebooks."""
+    folder = Path(target) / student / "deploy-bot"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    notebooks = {
+        p.name: nbformat.read(p, as_version=4) for p in sorted(RELEASE.glob("*.ipynb"))
+    }
+    return folder, notebooks
+
+
 def build_class(target=CLASS_DIR):
     """Write every student's submission into ``target``; return the student ids."""
     for student, (_, edit, extra, _, _) in STUDENTS.items():
-        folder = Path(target) / student / "deploy-bot"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        notebooks = {
-            p.name: nbformat.read(p, as_version=4)
-            for p in sorted(RELEASE.glob("*.ipynb"))
-        }
+        folder, notebooks = _fresh_submission(target, student)
         edit(notebooks)
         for name, book in notebooks.items():
             nbformat.write(book, folder / name)
@@ -562,13 +567,7 @@ def _write_bad_submission(student, folder, notebooks):
 def build_bad_class(target=BAD_CLASS_DIR):
     """Write every bad-class submission into ``target``; return the student ids."""
     for student, (_, edit, extra, _, _, _) in BAD_STUDENTS.items():
-        folder = Path(target) / student / "deploy-bot"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        notebooks = {
-            p.name: nbformat.read(p, as_version=4)
-            for p in sorted(RELEASE.glob("*.ipynb"))
-        }
+        folder, notebooks = _fresh_submission(target, student)
         edit(notebooks)
         _write_bad_submission(student, folder, notebooks)
         if notebooks:
